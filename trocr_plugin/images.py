@@ -12,10 +12,11 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from .errors import InputError
 
@@ -76,30 +77,50 @@ def describe(source: Any, index: int | None = None) -> str:
 def load_image(
     source: ImageInput, name: str | None = None, limits: ImageLimits | None = None
 ) -> Image.Image:
-    """Read any supported input as a fully decoded RGB image, or raise InputError."""
+    """Read any supported input as a fully decoded RGB image (its first frame), or raise InputError."""
+    name = name or describe(source)
+    return to_rgb(_apply_exif(open_image(source, name, limits), name), name)
+
+
+def iter_frames(
+    source: ImageInput, name: str | None = None, limits: ImageLimits | None = None
+) -> Iterator[Image.Image]:
+    """Every frame of a multi-frame image (TIFF, GIF, ...) as an RGB image, one at a time."""
+    name = name or describe(source)
+    image = open_image(source, name, limits)
+    for index, frame in enumerate(ImageSequence.Iterator(image)):
+        try:
+            frame.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as err:
+            raise InputError(name, f"frame {index + 1} is corrupt ({err})") from err
+        yield to_rgb(_apply_exif(frame.copy(), name), name)
+
+
+def open_image(
+    source: ImageInput, name: str | None = None, limits: ImageLimits | None = None
+) -> Image.Image:
+    """Open and check an input without converting it: a PIL image, its size within limits."""
     limits = limits or ImageLimits.from_env()
     name = name or describe(source)
     if isinstance(source, Image.Image):
-        image = source
-        _check_size(image.size, name, limits)
-    elif isinstance(source, np.ndarray):
+        _check_size(source.size, name, limits)
+        return source
+    if isinstance(source, np.ndarray):
         image = _from_array(source, name)
         _check_size(image.size, name, limits)
-    elif isinstance(source, str | os.PathLike):
+        return image
+    if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.exists():
             raise InputError(name, "file not found")
         if path.is_dir():
             raise InputError(name, "is a directory, not an image file")
-        data = path.read_bytes()
-        image = _open_bytes(data, name, limits)
-    elif isinstance(source, bytes | bytearray):
-        image = _open_bytes(bytes(source), name, limits)
-    elif hasattr(source, "read"):
-        image = _open_bytes(source.read(), name, limits)
-    else:
-        raise InputError(name, f"unsupported input type {type(source).__name__}")
-    return to_rgb(_apply_exif(image, name), name)
+        return _open_bytes(path.read_bytes(), name, limits)
+    if isinstance(source, bytes | bytearray):
+        return _open_bytes(bytes(source), name, limits)
+    if hasattr(source, "read"):
+        return _open_bytes(source.read(), name, limits)
+    raise InputError(name, f"unsupported input type {type(source).__name__}")
 
 
 def _open_bytes(data: bytes, name: str, limits: ImageLimits) -> Image.Image:

@@ -90,3 +90,46 @@ def failed(source: str | None, error: BaseException | str, model: str, engine: s
     return Recognition(
         text="", confidence=None, model=model, engine=engine, source=source, error=str(error)
     )
+
+
+@dataclass
+class ReadLine:
+    """A line of a page and its reading: what the pipeline hands to exporters."""
+
+    line: Line
+    recognition: Recognition
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.recognition
+        return {
+            "bbox": [round(v, 1) for v in self.line.bbox],
+            "kind": self.line.kind,
+            "kind_probability": self.line.kind_probability,
+            "text": r.text,
+            "confidence": r.confidence,
+            "engine": r.engine,
+            "model": r.model,
+            "error": r.error,
+        }
+
+
+@dataclass
+class PageResult:
+    """The lines of one page, in reading order."""
+
+    source: str
+    page_number: int
+    width: int
+    height: int
+    lines: list[ReadLine] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "page_number": self.page_number,
+            "width": self.width,
+            "height": self.height,
+            "lines": [line.to_dict() for line in self.lines],
+            "error": self.error,
+        }

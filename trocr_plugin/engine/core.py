@@ -118,8 +118,24 @@ class Engine:
         names: Sequence[str] | None = None,
         limits: ImageLimits | None = None,
     ) -> list[Recognition]:
-        """Read line images; blocks until all are done. One Recognition per image, in order."""
-        return [f.result() for f in self.submit(images, options, names, limits)]
+        """Read line images; blocks until all are done. One Recognition per image, in order.
+
+        Images are decoded and queued a chunk at a time, one chunk ahead of the results, so
+        a long list never holds more than two chunks of pixels in memory.
+        """
+        chunk = max(64, 4 * self.max_batch_size)
+        results: list[Recognition] = []
+        in_flight: list[Future] = []
+        for start in range(0, len(images), chunk):
+            part_names = names[start : start + chunk] if names is not None else None
+            if names is None:
+                part_names = [describe(img, start + i)
+                              for i, img in enumerate(images[start : start + chunk])]
+            queued = self.submit(images[start : start + chunk], options, part_names, limits)
+            results.extend(f.result() for f in in_flight)
+            in_flight = queued
+        results.extend(f.result() for f in in_flight)
+        return results
 
     def embed(self, images: Sequence[ImageInput], names: Sequence[str] | None = None):
         """The encoder's pooled, L2-normalised embedding of each line (None where unreadable)."""
