@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -129,7 +129,10 @@ def _open_bytes(data: bytes, name: str, limits: ImageLimits) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as err:
-        raise InputError(name, f"image too large to decode safely ({err})") from err
+        raise InputError(
+            name, f"image too large to decode safely ({err}); Pillow refuses this size "
+            "whatever TROCR_PLUGIN_MAX_PIXELS says"
+        ) from err
     except UnidentifiedImageError as err:
         raise InputError(name, _unreadable(data)) from err
     _check_size(image.size, name, limits)  # from the header: before decoding any pixel
@@ -168,7 +171,7 @@ def _check_size(size: tuple[int, int], name: str, limits: ImageLimits) -> None:
     if width * height > limits.max_pixels:
         raise InputError(
             name,
-            f"image is {width}x{height} = {width * height:,} pixels, over the limit of "
+            f"image too large: {width}x{height} = {width * height:,} pixels, over the limit of "
             f"{limits.max_pixels:,} (raise it with TROCR_PLUGIN_MAX_PIXELS)",
         )
     if min(width, height) < limits.min_side:

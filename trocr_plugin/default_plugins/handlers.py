@@ -26,7 +26,8 @@ class TrOCRHandler:
     ) -> list[Recognition]:
         from ..engine import DecodeOptions, get_engine  # torch loads on first use only
 
-        settings = {k: options.pop(k) for k in ENGINE_SETTINGS if options.get(k) is not None}
+        settings = {k: options.pop(k) for k in ENGINE_SETTINGS if k in options}
+        settings = {k: v for k, v in settings.items() if v is not None}
         limits = options.pop("limits", None)
         engine = get_engine(**settings)
         return engine.recognize(images, DecodeOptions(**options), names=names, limits=limits)

@@ -20,7 +20,7 @@ from ..config import resolve_model
 from ..images import ImageInput, ImageLimits, describe, load_image
 from ..types import Alternative, Recognition, TokenScore, failed
 from .batching import DynamicBatcher
-from .model import DecodeOptions, Decoded, TrOCRRunner, load_model, select_device, select_dtype
+from .model import Decoded, DecodeOptions, TrOCRRunner, load_model, select_device, select_dtype
 
 log = logging.getLogger("trocr_plugin")
 
