@@ -33,7 +33,8 @@ from trocr_plugin.engine.build import build_tokenizer, random_model, save_model 
 
 CONFIGS = Path(__file__).resolve().parents[1].parent / "shared" / "model-configs"
 ARCHITECTURES = {"small": "trocr-small-handwritten", "base": "trocr-base-handwritten"}
-WORDS = "the quick brown fox jumps over a lazy dog Dear Sir received with thanks".split()
+WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "Dear", "Sir",
+         "received", "with", "thanks"]
 
 
 def line_images(n: int, seed: int = 0) -> list[Image.Image]:

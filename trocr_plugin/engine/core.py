@@ -216,6 +216,8 @@ def get_engine(
 ) -> Engine:
     """The process's shared engine for these settings, loaded on first use."""
     model_id = resolve_model(model)
+    if os.path.isdir(model_id):  # one engine for a directory, however the caller spelled it
+        model_id = os.path.abspath(model_id)
     resolved_device = select_device(device)
     key = (model_id, resolved_device, select_dtype(dtype, resolved_device), backend)
     with _engines_lock:
