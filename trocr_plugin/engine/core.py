@@ -91,7 +91,7 @@ class Engine:
         if names is not None and len(names) != len(images):
             raise ValueError(f"{len(names)} names given for {len(images)} images")
         futures: list[Future | None] = [None] * len(images)
-        queued: list[tuple[tuple[int, str], float]] = []
+        queued: list[tuple[int, str]] = []  # (position, name) of each image sent to the worker
         items = []
         for i, image in enumerate(images):
             name = names[i] if names is not None else describe(image, i)
@@ -104,7 +104,7 @@ class Engine:
                 futures[i] = done
                 continue
             # Wider lines hold more text: the aspect ratio predicts the output length.
-            items.append(((pixels, name), rgb.width / max(rgb.height, 1)))
+            items.append((pixels, rgb.width / max(rgb.height, 1)))
             queued.append((i, name))
         for (i, name), inner in zip(queued, self._batcher.submit_many(items, options), strict=True):
             futures[i] = _chain(inner, lambda decoded, n=name: self._to_recognition(decoded, n),
@@ -146,7 +146,7 @@ class Engine:
         self._batcher.close()
 
     def _run_batch(self, options: DecodeOptions, payloads: list) -> list[tuple[Decoded, DecodeOptions]]:
-        decoded = self.runner.run([pixels for pixels, _ in payloads], options)
+        decoded = self.runner.run(payloads, options)
         return [(d, options) for d in decoded]
 
     def _to_recognition(self, result: tuple[Decoded, DecodeOptions], name: str) -> Recognition:
