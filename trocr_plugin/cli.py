@@ -14,12 +14,12 @@ from tqdm import tqdm
 
 from . import __version__
 from .config import DEFAULT_MODEL, MODEL_ENV
+from .default_plugins.pages import IMAGE_SUFFIXES
 from .errors import InputError, PluginError, TrocrPluginError
 from .types import Recognition
 
 log = logging.getLogger("trocr_plugin")
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 
 
 def _engine_args(parser: argparse.ArgumentParser) -> None:

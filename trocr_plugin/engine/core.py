@@ -72,10 +72,6 @@ class Engine:
     def stats(self) -> dict[str, int]:
         return {"batches": self._batcher.batches_run, "lines": self._batcher.items_run}
 
-    def describe(self) -> dict[str, object]:
-        return {"model": self.model_id, "device": self.device, "dtype": self.dtype,
-                "backend": self.backend, "max_batch_size": self.max_batch_size}
-
     # -- recognition ------------------------------------------------------------------------
 
     def submit(

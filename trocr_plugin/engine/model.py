@@ -239,18 +239,19 @@ class TrOCRRunner:
             if step < min_new:
                 logits[:, self.eos_id] = -math.inf
             logprobs, tokens = torch.log_softmax(logits, dim=-1).max(dim=-1)
-            finished = tokens == self.eos_id
-            for row, token, logprob in zip(active, tokens.tolist(), logprobs.tolist(), strict=True):
+            token_list = tokens.tolist()  # one device sync per step serves every check below
+            for row, token, logprob in zip(active, token_list, logprobs.tolist(), strict=True):
                 results[row].token_ids.append(token)
                 results[row].token_logprobs.append(logprob)
-            if bool(finished.all()):
+            keep_rows = [i for i, token in enumerate(token_list) if token != self.eos_id]
+            if not keep_rows:
                 break
-            if bool(finished.any()):
-                keep = (~finished).nonzero().squeeze(1)
+            if len(keep_rows) < len(token_list):
+                keep = torch.tensor(keep_rows, device=self.device)
                 cache.batch_select_indices(keep)
                 encoded = encoded.index_select(0, keep)
                 tokens = tokens.index_select(0, keep)
-                active = [active[i] for i in keep.tolist()]
+                active = [active[i] for i in keep_rows]
             ids = tokens[:, None]
         return results
 
